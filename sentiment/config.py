@@ -35,8 +35,9 @@ class ModelConfig:
 class TrainConfig:
     """One training run: data, tokenizer, optimisation and where the result goes."""
 
-    data_dir: str | None = None
+    data_dir: str | None = None  # None: $NSMC_DIR, else data/nsmc
     output_dir: str = "models/default"
+    cache_dir: str = "data/cache"  # tokenized corpora, keyed by text, tokenizer and options
     tokenizer: str = "mecab"
     tokenizer_options: dict = field(default_factory=dict)
     min_freq: int = 2

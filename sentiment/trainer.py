@@ -1,0 +1,248 @@
+"""One training run, start to finish: data -> tokens -> vocabulary -> model -> epochs -> test report.
+
+A run directory (`--output-dir`) holds:
+    model/    the best model so far (a model directory, see checkpoint.py), replaced atomically
+    resume/   the last finished epoch: a model directory plus train_state.pt (optimizer, scheduler,
+              RNG states, epoch, early-stopping state), replaced atomically; `--resume` reads it
+    train.lock  held while a run writes here, so two runs cannot interleave their files
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import random
+import shutil
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sentiment import checkpoint, data
+from sentiment.config import ModelConfig, TrainConfig
+from sentiment.engine import batch_order, predict_proba, train_epoch
+from sentiment.errors import OutputError, SentimentError
+from sentiment.metrics import classification_metrics, format_metrics
+from sentiment.model import RNNClassifier
+from sentiment.preprocess import make_tokenizer, tokenize_cached
+from sentiment.vocab import Vocab
+
+MODEL_SUBDIR, RESUME_SUBDIR, STATE_FILE = "model", "resume", "train_state.pt"
+MIN_FREE_BYTES = 200 * 2**20
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SentimentError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+@dataclass
+class Corpus:
+    """Encoded splits: id arrays and labels for train, validation and test."""
+
+    train_ids: list[np.ndarray]
+    train_labels: np.ndarray
+    val_ids: list[np.ndarray]
+    val_labels: np.ndarray
+    test_ids: list[np.ndarray]
+    test_labels: np.ndarray
+
+
+def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=print) -> dict:
+    """Train, keep the best model by validation accuracy, report on the test file. Returns metrics."""
+    run_dir = Path(cfg.output_dir)
+    preflight_output(run_dir)
+    with exclusive_lock(run_dir), sigterm_as_interrupt():
+        state = None
+        if resume:
+            cfg, model_cfg, state = read_resume_state(run_dir, log)
+        set_seed(cfg.seed)
+        device = pick_device(cfg.device)
+        tokenizer, vocab, corpus = prepare_corpus(cfg, log)
+        model_cfg.vocab_size = len(vocab)
+        log(f"model: {model_cfg}")
+        log(f"device: {device}")
+        try:
+            fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log)
+        except KeyboardInterrupt:
+            log(f"\ninterrupted: the best model is in {run_dir / MODEL_SUBDIR}; "
+                f"continue with `python scripts/train.py --resume {run_dir}`")
+            raise
+        return report_test(run_dir, tokenizer, corpus, device, log)
+
+
+def prepare_corpus(cfg: TrainConfig, log) -> tuple:
+    """Read, split, tokenize (cached) and encode; the vocabulary comes from the training split only."""
+    full = data.load_split(data.TRAIN_FILE, cfg.data_dir)
+    test = data.load_split(data.TEST_FILE, cfg.data_dir)
+    log(f"read {len(full):,} training reviews ({full.source}) and {len(test):,} test reviews ({test.source})")
+    log(f"dropped {full.empty} empty training documents; the {test.empty} empty test documents are kept "
+        "and scored as <unk>")
+    full = full.without_empty()
+    if cfg.limit:
+        full = full.subset(np.arange(min(cfg.limit, len(full))))
+    train_split, val_split = data.train_val_split(full, cfg.val_fraction, cfg.seed)
+    log(f"split: {len(train_split):,} train / {len(val_split):,} validation (seed {cfg.seed}, stratified)")
+
+    tokenizer = make_tokenizer(cfg.tokenizer, cfg.tokenizer_options)
+    if tokenizer.needs_fit:
+        tokenizer.fit(train_split.texts, Path(cfg.cache_dir))
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    tokens = {}
+    for name, split in [("train", train_split), ("validation", val_split), ("test", test)]:
+        start = time.perf_counter()
+        tokens[name], cached = tokenize_cached(split.texts, tokenizer, cache, cfg.workers)
+        seconds = time.perf_counter() - start
+        how = "from cache" if cached else f"{len(split) / max(seconds, 1e-9):,.0f} docs/s, {cfg.workers} workers"
+        log(f"tokenized {name}: {len(split):,} docs in {seconds:.1f}s ({how})")
+
+    vocab = Vocab.build(tokens["train"], cfg.min_freq)
+    log(f"vocabulary: {len(vocab):,} tokens (min freq {cfg.min_freq}, from the training split only)")
+
+    def encode(token_lists):
+        return [vocab.encode(t, cfg.max_len) for t in token_lists]
+
+    corpus = Corpus(encode(tokens["train"]), train_split.labels, encode(tokens["validation"]),
+                    val_split.labels, encode(tokens["test"]), test.labels)
+    return tokenizer, vocab, corpus
+
+
+def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> None:
+    run_dir = Path(cfg.output_dir)
+    model = RNNClassifier(model_cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=0)
+    progress = {"epoch": 0, "best_val": -1.0, "bad_epochs": 0, "history": []}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        progress = state["progress"]
+        restore_rng(state["rng"])
+    lengths = np.array([len(s) for s in corpus.train_ids])
+    base_config = {"model": model_cfg.to_dict(), "tokenizer": tokenizer.spec(), "max_len": cfg.max_len,
+                   "train": cfg.to_dict(), "seed": cfg.seed, "versions": library_versions()}
+
+    while progress["epoch"] < cfg.epochs and progress["bad_epochs"] < cfg.patience:
+        epoch = progress["epoch"] + 1
+        start = time.perf_counter()
+        batches = batch_order(lengths, cfg.batch_size, cfg.seed, epoch)
+        loss, acc = train_epoch(model, corpus.train_ids, corpus.train_labels, batches, optimizer,
+                                cfg.clip_grad_norm, device, desc=f"epoch {epoch}/{cfg.epochs}")
+        val_acc = float(((predict_proba(model, corpus.val_ids, device=device) >= 0.5) == corpus.val_labels).mean())
+        seconds = time.perf_counter() - start
+        scheduler.step(val_acc)
+        improved = val_acc > progress["best_val"]
+        progress["epoch"] = epoch
+        progress["bad_epochs"] = 0 if improved else progress["bad_epochs"] + 1
+        progress["best_val"] = max(progress["best_val"], val_acc)
+        progress["history"].append({"epoch": epoch, "train_loss": loss, "train_accuracy": acc,
+                                    "val_accuracy": val_acc, "seconds": seconds,
+                                    "samples_per_second": len(lengths) / seconds})
+        log(f"epoch {epoch}: train loss {loss:.4f} acc {acc:.4f} | validation acc {val_acc:.4f}"
+            f"{' (best)' if improved else ''} | {seconds:.0f}s, {len(lengths) / seconds:,.0f} samples/s")
+        weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        config = {**base_config, "metrics": {"validation_accuracy": val_acc, "epoch": epoch,
+                                             "history": progress["history"]}}
+        if improved:
+            checkpoint.save(run_dir / MODEL_SUBDIR, weights, config, vocab, tokenizer)
+        train_state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "scheduler": scheduler.state_dict(), "progress": progress, "rng": capture_rng()}
+        checkpoint.save(run_dir / RESUME_SUBDIR, weights, config, vocab, tokenizer,
+                        extra={STATE_FILE: lambda path: torch.save(train_state, path)})
+    if progress["bad_epochs"] >= cfg.patience:
+        log(f"early stop: no validation improvement for {cfg.patience} epochs")
+
+
+def report_test(run_dir: Path, tokenizer, corpus: Corpus, device, log) -> dict:
+    """Score the best model on every test review; the result is recorded, never used for choices."""
+    saved = checkpoint.load(run_dir / MODEL_SUBDIR)
+    model = RNNClassifier.from_weights(saved.model_config, saved.weights).to(device)
+    start = time.perf_counter()
+    probs = predict_proba(model, corpus.test_ids, device=device, progress=True)
+    metrics = classification_metrics(corpus.test_labels, probs)
+    metrics["seconds"] = time.perf_counter() - start
+    log(format_metrics(metrics, "test (best model by validation accuracy)"))
+    config = {**saved.config, "metrics": {**saved.config["metrics"], "test": metrics}}
+    checkpoint.save(saved.path, saved.weights, config, saved.vocab, tokenizer)
+    return metrics
+
+
+def read_resume_state(run_dir: Path, log) -> tuple[TrainConfig, ModelConfig, dict]:
+    saved = checkpoint.load(run_dir / RESUME_SUBDIR)
+    state = torch.load(saved.path / STATE_FILE, map_location="cpu", weights_only=True)
+    cfg = TrainConfig.from_dict(saved.config["train"])
+    log(f"resuming {run_dir} after epoch {state['progress']['epoch']}")
+    return cfg, saved.model_config, state
+
+
+def capture_rng() -> dict:
+    return {"python": list(random.getstate()[1]), "numpy": np.random.get_state()[1].tolist(),
+            "torch": torch.get_rng_state()}
+
+
+def restore_rng(rng: dict) -> None:
+    random.setstate((3, tuple(rng["python"]), None))
+    state = np.random.get_state()
+    np.random.set_state((state[0], np.asarray(rng["numpy"], dtype=np.uint32), *state[2:]))
+    torch.set_rng_state(rng["torch"])
+
+
+def library_versions() -> dict:
+    import konlpy
+    import sklearn
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "konlpy": konlpy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def preflight_output(run_dir: Path) -> None:
+    """Fail now, not after an hour, if the output directory cannot be written or the disk is full."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"cannot write to output directory {run_dir}: {e.strerror or e}") from None
+    free = shutil.disk_usage(run_dir).free
+    if free < MIN_FREE_BYTES:
+        raise OutputError(f"only {free / 2**20:.0f} MiB free under {run_dir}; need {MIN_FREE_BYTES / 2**20:.0f} MiB")
+
+
+@contextmanager
+def exclusive_lock(run_dir: Path):
+    """Refuse to start while another run writes to the same directory (released even on a crash)."""
+    with open(run_dir / "train.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"another training run is writing to {run_dir}; choose another --output-dir") from None
+        yield
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C, so both stop between atomic writes and leave a resumable run."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
