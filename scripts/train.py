@@ -19,7 +19,8 @@ from sentiment.config import ModelConfig, TrainConfig  # noqa: E402
 HELP = {
     "data_dir": "folder with ratings_train.txt and ratings_test.txt (default: $NSMC_DIR, else data/nsmc; "
     "downloaded there when missing)",
-    "output_dir": "run directory: the best model goes to OUTPUT_DIR/model, the resumable state to OUTPUT_DIR/resume",
+    "output_dir": "run directory: the best model goes to OUTPUT_DIR/model, "
+    "the resumable state to OUTPUT_DIR/resume",
     "cache_dir": "where tokenized corpora are cached",
     "tokenizer": "tokenizer backend: mecab, okt, kiwi, sentencepiece or char",
     "min_freq": "keep tokens seen at least this often in the training split",
@@ -52,14 +53,16 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=HELP[f.name])
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag, action=action, default=default, help=HELP[f.name])
         else:
             kind = {"limit": int, "data_dir": str}.get(f.name, type(default))
             parser.add_argument(flag, type=kind, default=default, help=f"{HELP[f.name]} (default: {default})")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     add_dataclass_flags(parser, TrainConfig)
     add_dataclass_flags(parser, ModelConfig)
     parser.add_argument("--okt-norm", action="store_true", help="okt only: normalize spelling (norm=True)")

@@ -132,7 +132,7 @@ class KiwiTokenizer(Tokenizer):
         tokens = [[] for _ in texts]
         index = [i for i, t in enumerate(normalized) if t]
         results = kiwi.tokenize([normalized[i] for i in index])
-        for i, result in zip(index, _progress(results, progress, self.name, total=len(index))):
+        for i, result in zip(index, _progress(results, progress, self.name, total=len(index)), strict=True):
             tokens[i] = [t.form for t in result]
         return tokens
 

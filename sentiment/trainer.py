@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from sentiment import checkpoint, data
+from sentiment.batching import shuffled_batches
 from sentiment.config import ModelConfig, TrainConfig
-from sentiment.engine import batch_order, predict_proba, train_epoch
+from sentiment.engine import predict_proba, train_epoch
 from sentiment.errors import OutputError, SentimentError
 from sentiment.metrics import classification_metrics, format_metrics
 from sentiment.model import RNNClassifier
@@ -107,7 +108,8 @@ def prepare_corpus(cfg: TrainConfig, log) -> tuple:
         start = time.perf_counter()
         tokens[name], cached = tokenize_cached(split.texts, tokenizer, cache, cfg.workers)
         seconds = time.perf_counter() - start
-        how = "from cache" if cached else f"{len(split) / max(seconds, 1e-9):,.0f} docs/s, {cfg.workers} workers"
+        rate = len(split) / max(seconds, 1e-9)
+        how = "from cache" if cached else f"{rate:,.0f} docs/s, {cfg.workers} workers"
         log(f"tokenized {name}: {len(split):,} docs in {seconds:.1f}s ({how})")
 
     vocab = Vocab.build(tokens["train"], cfg.min_freq)
@@ -140,10 +142,11 @@ def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> None:
     while progress["epoch"] < cfg.epochs and progress["bad_epochs"] < cfg.patience:
         epoch = progress["epoch"] + 1
         start = time.perf_counter()
-        batches = batch_order(lengths, cfg.batch_size, cfg.seed, epoch)
+        batches = shuffled_batches(lengths, cfg.batch_size, cfg.seed, epoch)
         loss, acc = train_epoch(model, corpus.train_ids, corpus.train_labels, batches, optimizer,
                                 cfg.clip_grad_norm, device, desc=f"epoch {epoch}/{cfg.epochs}")
-        val_acc = float(((predict_proba(model, corpus.val_ids, device=device) >= 0.5) == corpus.val_labels).mean())
+        val_probs = predict_proba(model, corpus.val_ids, device=device)
+        val_acc = float(((val_probs >= 0.5) == corpus.val_labels).mean())
         seconds = time.perf_counter() - start
         scheduler.step(val_acc)
         improved = val_acc > progress["best_val"]
@@ -163,7 +166,7 @@ def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> None:
         train_state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict(), "progress": progress, "rng": capture_rng()}
         checkpoint.save(run_dir / RESUME_SUBDIR, weights, config, vocab, tokenizer,
-                        extra={STATE_FILE: lambda path: torch.save(train_state, path)})
+                        extra={STATE_FILE: lambda path, state=train_state: torch.save(state, path)})
     if progress["bad_epochs"] >= cfg.patience:
         log(f"early stop: no validation improvement for {cfg.patience} epochs")
 
@@ -221,7 +224,8 @@ def preflight_output(run_dir: Path) -> None:
         raise OutputError(f"cannot write to output directory {run_dir}: {e.strerror or e}") from None
     free = shutil.disk_usage(run_dir).free
     if free < MIN_FREE_BYTES:
-        raise OutputError(f"only {free / 2**20:.0f} MiB free under {run_dir}; need {MIN_FREE_BYTES / 2**20:.0f} MiB")
+        need = MIN_FREE_BYTES / 2**20
+        raise OutputError(f"only {free / 2**20:.0f} MiB free under {run_dir}; need {need:.0f} MiB")
 
 
 @contextmanager
@@ -231,7 +235,8 @@ def exclusive_lock(run_dir: Path):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputError(f"another training run is writing to {run_dir}; choose another --output-dir") from None
+            message = f"another training run is writing to {run_dir}; choose another --output-dir"
+            raise OutputError(message) from None
         yield
 
 
