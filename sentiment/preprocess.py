@@ -271,7 +271,9 @@ def cache_key(texts: Sequence[str], tokenizer: Tokenizer) -> str:
     """Key for a tokenized corpus: its texts, the tokenizer and its options, the normalizer."""
     digest = hashlib.sha256()
     for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass") + b"\n")
+        # Length-prefixed, not newline-separated: ["a\nb", "c"] and ["a", "b\nc"] must differ.
+        encoded = text.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "little") + encoded)
     spec = json.dumps([tokenizer.spec(), tokenizer.fingerprint(), NORMALIZER_VERSION], sort_keys=True)
     digest.update(spec.encode("utf-8"))
     return digest.hexdigest()[:24]
