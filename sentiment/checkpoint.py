@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import numpy as np
 from sentiment import LABEL_NAMES
 from sentiment.config import ModelConfig
 from sentiment.errors import ModelError, OutputError
-from sentiment.vocab import Vocab
+from sentiment.vocab import PAD_ID, Vocab
 
 FORMAT_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
@@ -79,31 +82,58 @@ def save(
 
     `config` must hold at least "model" (ModelConfig as a dict), "tokenizer" and "max_len".
     `extra` maps more file names to functions that write them (the trainer's resume state).
+    Ctrl-C and SIGTERM wait until the directory is complete: between the two renames there is
+    no model directory at `path`, and an interrupt there would lose the model.
     """
     from safetensors.numpy import save_file
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    with _interrupts_deferred():
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(tmp / WEIGHTS_FILE))
+            vocab.save(tmp / VOCAB_FILE)
+            if tokenizer is not None:
+                tokenizer.save(tmp)
+            for name, write in (extra or {}).items():
+                write(tmp / name)
+            full = {"format_version": FORMAT_VERSION, "labels": list(LABEL_NAMES), **config}
+            (tmp / CONFIG_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")
+            if path.exists():
+                os.replace(path, old)
+            os.replace(tmp, path)
+        except OSError as e:
+            if old.exists() and not path.exists():
+                os.replace(old, path)  # the new one could not be moved in: keep the old one
+            raise OutputError(f"cannot write model directory {path}: {e.strerror or e}") from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold back Ctrl-C and SIGTERM while the block runs, then deliver them to the usual handlers.
+
+    Python-level handlers rather than a signal mask: a mask covers one thread, and torch or tqdm
+    threads would still take the signal.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can set handlers, and only it receives Python signals
+        return
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(tmp / WEIGHTS_FILE))
-        vocab.save(tmp / VOCAB_FILE)
-        if tokenizer is not None:
-            tokenizer.save(tmp)
-        for name, write in (extra or {}).items():
-            write(tmp / name)
-        full = {"format_version": FORMAT_VERSION, "labels": list(LABEL_NAMES), **config}
-        (tmp / CONFIG_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise OutputError(f"cannot write model directory {path}: {e.strerror or e}") from None
+        yield
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def load(path: str | os.PathLike) -> SavedModel:
@@ -114,11 +144,7 @@ def load(path: str | os.PathLike) -> SavedModel:
     if not path.is_dir():
         raise ModelError(f"no model directory at {path}: train one first with `python scripts/train.py`")
     config = _read_config(path)
-    try:
-        model_config = ModelConfig.from_dict(config["model"])
-        config["tokenizer"]["name"], int(config["max_len"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelError(f"{path / CONFIG_FILE}: missing or invalid entry {e}") from None
+    model_config = _check_config(path / CONFIG_FILE, config)
     weights = _read_weights(path)
     _check_shapes(path, model_config, weights)
     vocab = _read_vocab(path)
@@ -148,6 +174,40 @@ def _read_config(path: Path) -> dict:
     return config
 
 
+def _check_config(file: Path, config: dict) -> ModelConfig:
+    """The model shape, after checking the type of every entry that prediction reads."""
+    try:
+        model_config = ModelConfig.from_dict(config["model"])
+        tokenizer, max_len = config["tokenizer"], config["max_len"]
+        labels = config.get("labels", list(LABEL_NAMES))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ModelError(f"{file}: missing or invalid entry {e}") from None
+    sizes = ["vocab_size", "embedding_dim", "hidden_size", "num_layers"]
+    invalid = [name for name in sizes if not _positive_int(getattr(model_config, name))]
+    if not isinstance(model_config.bidirectional, bool):
+        invalid.append("bidirectional")
+    if model_config.nonlinearity not in ("tanh", "relu"):
+        invalid.append("nonlinearity")
+    if model_config.pad_id != PAD_ID:
+        invalid.append("pad_id")
+    if model_config.num_classes != 2 or not (
+        isinstance(labels, list) and len(labels) == 2 and all(isinstance(x, str) for x in labels)
+    ):
+        invalid.append("num_classes/labels (a binary classifier has two label names)")
+    if not _positive_int(max_len):
+        invalid.append("max_len")
+    if not (isinstance(tokenizer, dict) and isinstance(tokenizer.get("name"), str)
+            and isinstance(tokenizer.get("options", {}), dict)):
+        invalid.append("tokenizer")
+    if invalid:
+        raise ModelError(f"{file}: invalid {', '.join(invalid)}")
+    return model_config
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _read_weights(path: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
@@ -166,6 +226,8 @@ def _check_shapes(path: Path, config: ModelConfig, weights: dict[str, np.ndarray
         missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
         raise ModelError(f"{path}: weights do not match the config (missing {missing}, unexpected {extra})")
     for name, shape in expected.items():
+        if not np.issubdtype(weights[name].dtype, np.floating):
+            raise ModelError(f"{path}: weight {name} has dtype {weights[name].dtype}, not a float type")
         if tuple(weights[name].shape) != shape:
             raise ModelError(
                 f"{path}: weight {name} has shape {tuple(weights[name].shape)}, the config says {shape}"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sentiment import checkpoint
+from sentiment.errors import ModelError
 from sentiment.preprocess import make_tokenizer
 
 ENGINES = ("numpy", "torch")
@@ -43,8 +44,7 @@ class Predictor:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self.saved = checkpoint.load(model_dir)
-        spec = self.saved.tokenizer_spec
-        self.tokenizer = make_tokenizer(spec["name"], spec.get("options"), self.saved.path)
+        self.tokenizer = _rebuild_tokenizer(self.saved)
         self.vocab, self.max_len, self.labels = self.saved.vocab, self.saved.max_len, self.saved.labels
         self.engine, self.batch_size = engine, batch_size
         self._scores = self._numpy_scorer() if engine == "numpy" else self._torch_scorer()
@@ -90,6 +90,15 @@ class Predictor:
             ids, lengths = pad_batch([encoded[i] for i in batch])
             probs[batch] = self._scores(ids, lengths)
         return probs
+
+
+def _rebuild_tokenizer(saved: checkpoint.SavedModel):
+    """The tokenizer the model was trained with; a missing package stays a MissingBackendError."""
+    spec = saved.tokenizer_spec
+    try:
+        return make_tokenizer(spec["name"], spec.get("options"), saved.path)
+    except (ValueError, TypeError, OSError, RuntimeError) as e:  # unknown name, bad options, bad file
+        raise ModelError(f"{saved.path}: cannot rebuild the tokenizer {spec['name']!r}: {e}") from None
 
 
 def _as_text(text) -> str:
