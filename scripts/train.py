@@ -1,7 +1,11 @@
 """Train the RNN sentiment classifier on NSMC and report test accuracy.
 
     NSMC_DIR=../shared/nsmc python scripts/train.py
-    python scripts/train.py --resume models/default
+    python scripts/train.py --resume models/default              # continue after Ctrl-C or SIGTERM
+    python scripts/train.py --resume models/default --epochs 20  # ... or go on for more epochs
+
+--resume continues with the run's own settings; only --epochs, --patience, --data-dir, --cache-dir,
+--device and --workers may be given with it. Exit codes: see README, "Errors and exit codes".
 """
 
 from __future__ import annotations
@@ -46,29 +50,38 @@ HELP = {
 SKIPPED = {"vocab_size", "num_classes", "pad_id", "tokenizer_options"}
 
 
-def add_dataclass_flags(parser: argparse.ArgumentParser, cls) -> None:
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls, defaults: bool = True) -> None:
     for f in fields(cls):
         if f.name in SKIPPED:
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
-        if isinstance(default, bool):
+        default = f.default if defaults else argparse.SUPPRESS
+        if isinstance(f.default, bool):
             action = argparse.BooleanOptionalAction
             parser.add_argument(flag, action=action, default=default, help=HELP[f.name])
         else:
-            kind = {"limit": int, "data_dir": str}.get(f.name, type(default))
-            parser.add_argument(flag, type=kind, default=default, help=f"{HELP[f.name]} (default: {default})")
+            kind = {"limit": int, "data_dir": str}.get(f.name, type(f.default))
+            parser.add_argument(flag, type=kind, default=default, help=f"{HELP[f.name]} (default: {f.default})")
+
+
+def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
+    """The command line; with defaults=False, parsing yields only the flags actually given."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    add_dataclass_flags(parser, TrainConfig, defaults)
+    add_dataclass_flags(parser, ModelConfig, defaults)
+    default = False if defaults else argparse.SUPPRESS
+    parser.add_argument("--okt-norm", action="store_true", default=default,
+                        help="okt only: normalize spelling (norm=True)")
+    parser.add_argument("--okt-stem", action="store_true", default=default,
+                        help="okt only: reduce words to their stems")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue an interrupted run from RUN_DIR/resume (with its own settings)")
+    return parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
-    add_dataclass_flags(parser, TrainConfig)
-    add_dataclass_flags(parser, ModelConfig)
-    parser.add_argument("--okt-norm", action="store_true", help="okt only: normalize spelling (norm=True)")
-    parser.add_argument("--okt-stem", action="store_true", help="okt only: reduce words to their stems")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/resume")
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None) -> None:
@@ -80,8 +93,12 @@ def main(argv=None) -> None:
     if cfg.tokenizer == "okt":
         cfg.tokenizer_options = {"norm": args.okt_norm, "stem": args.okt_stem}
     if args.resume:
+        given = vars(build_parser(defaults=False).parse_args(argv))
+        given.pop("resume")
         cfg.output_dir = args.resume
-    train(cfg, model_cfg, resume=bool(args.resume))
+        train(cfg, model_cfg, resume=True, overrides=given)
+    else:
+        train(cfg, model_cfg)
 
 
 if __name__ == "__main__":

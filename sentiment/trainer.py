@@ -27,7 +27,7 @@ from sentiment import checkpoint, data
 from sentiment.batching import shuffled_batches
 from sentiment.config import ModelConfig, TrainConfig
 from sentiment.engine import predict_proba, train_epoch
-from sentiment.errors import OutputError, SentimentError
+from sentiment.errors import ModelError, OutputError, SentimentError
 from sentiment.metrics import classification_metrics, format_metrics
 from sentiment.model import RNNClassifier
 from sentiment.preprocess import make_tokenizer, tokenize_cached
@@ -63,31 +63,63 @@ class Corpus:
     test_labels: np.ndarray
 
 
-def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=print) -> dict:
-    """Train, keep the best model by validation accuracy, report on the test file. Returns metrics."""
+# What `--resume` may change: where things are and how long to go on, never the model or the data.
+RESUME_OVERRIDES = ("epochs", "patience", "data_dir", "cache_dir", "device", "workers")
+
+
+def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=print,
+          overrides: dict | None = None) -> dict:
+    """Train, keep the best model by validation accuracy, report on the test file. Returns metrics.
+
+    With `resume`, the run in `cfg.output_dir` continues with its own settings, except for
+    `overrides` (keys from RESUME_OVERRIDES, e.g. a larger `epochs`); `cfg` and `model_cfg` are ignored.
+    """
     run_dir = Path(cfg.output_dir)
+    check_config(cfg)
     preflight_output(run_dir)
     with exclusive_lock(run_dir), sigterm_as_interrupt():
-        state = None
+        state, resume_dir = None, None
         if resume:
-            cfg, model_cfg, state = read_resume_state(run_dir, log)
+            cfg, model_cfg, state = read_resume_state(run_dir, overrides or {}, log)
+            resume_dir = run_dir / RESUME_SUBDIR
         set_seed(cfg.seed)
         device = pick_device(cfg.device)
-        tokenizer, vocab, corpus = prepare_corpus(cfg, log)
+        tokenizer, vocab, corpus = prepare_corpus(cfg, log, tokenizer_dir=resume_dir)
+        if state is not None and vocab.itos != state["vocab"]:
+            raise SentimentError(f"cannot resume {run_dir}: the training data is not the data the run started "
+                                 "with (its vocabulary differs)")
         model_cfg.vocab_size = len(vocab)
         log(f"model: {model_cfg}")
         log(f"device: {device}")
         try:
             fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log)
         except KeyboardInterrupt:
-            log(f"\ninterrupted: the best model is in {run_dir / MODEL_SUBDIR}; "
-                f"continue with `python scripts/train.py --resume {run_dir}`")
+            if (run_dir / RESUME_SUBDIR).exists():
+                log(f"\ninterrupted: the best model is in {run_dir / MODEL_SUBDIR}; "
+                    f"continue with `python scripts/train.py --resume {run_dir}`")
+            else:
+                log("\ninterrupted before the first epoch ended: nothing was saved")
             raise
         return report_test(run_dir, tokenizer, corpus, device, log)
 
 
-def prepare_corpus(cfg: TrainConfig, log) -> tuple:
-    """Read, split, tokenize (cached) and encode; the vocabulary comes from the training split only."""
+def check_config(cfg: TrainConfig) -> None:
+    """Reject settings that would only fail later, with a traceback, in the middle of training."""
+    problems = [f"--{name.replace('_', '-')} must be at least {low}"
+                for name, low in [("epochs", 1), ("batch_size", 1), ("max_len", 1), ("min_freq", 1),
+                                  ("patience", 1), ("workers", 1)]
+                if getattr(cfg, name) < low]
+    if not 0 < cfg.val_fraction < 1:
+        problems.append("--val-fraction must be between 0 and 1")
+    if problems:
+        raise SentimentError("; ".join(problems))
+
+
+def prepare_corpus(cfg: TrainConfig, log, tokenizer_dir: Path | None = None) -> tuple:
+    """Read, split, tokenize (cached) and encode; the vocabulary comes from the training split only.
+
+    `tokenizer_dir`: a model directory whose fitted tokenizer (sentencepiece) to reuse, not refit.
+    """
     full = data.load_split(data.TRAIN_FILE, cfg.data_dir)
     test = data.load_split(data.TEST_FILE, cfg.data_dir)
     log(f"read {len(full):,} training reviews ({full.source}) and {len(test):,} test reviews ({test.source})")
@@ -99,10 +131,10 @@ def prepare_corpus(cfg: TrainConfig, log) -> tuple:
     train_split, val_split = data.train_val_split(full, cfg.val_fraction, cfg.seed)
     log(f"split: {len(train_split):,} train / {len(val_split):,} validation (seed {cfg.seed}, stratified)")
 
-    tokenizer = make_tokenizer(cfg.tokenizer, cfg.tokenizer_options)
-    if tokenizer.needs_fit:
-        tokenizer.fit(train_split.texts, Path(cfg.cache_dir))
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    tokenizer = make_tokenizer(cfg.tokenizer, cfg.tokenizer_options, model_dir=tokenizer_dir)
+    if tokenizer.needs_fit and tokenizer_dir is None:
+        tokenizer.fit(train_split.texts, cache)
     tokens = {}
     for name, split in [("train", train_split), ("validation", val_split), ("test", test)]:
         start = time.perf_counter()
@@ -185,11 +217,29 @@ def report_test(run_dir: Path, tokenizer, corpus: Corpus, device, log) -> dict:
     return metrics
 
 
-def read_resume_state(run_dir: Path, log) -> tuple[TrainConfig, ModelConfig, dict]:
+def read_resume_state(run_dir: Path, overrides: dict, log) -> tuple[TrainConfig, ModelConfig, dict]:
+    """The run's own settings (with `overrides` applied) and the state after its last finished epoch."""
+    if not (run_dir / RESUME_SUBDIR).is_dir():
+        raise ModelError(f"nothing to resume in {run_dir}: no {RESUME_SUBDIR}/ directory "
+                         "(a run saves one at the end of each epoch)")
+    unknown = sorted(set(overrides) - set(RESUME_OVERRIDES))
+    if unknown:
+        raise SentimentError(f"--resume continues a run with its own settings; it cannot change {unknown} "
+                             f"(only {', '.join(RESUME_OVERRIDES)})")
     saved = checkpoint.load(run_dir / RESUME_SUBDIR)
-    state = torch.load(saved.path / STATE_FILE, map_location="cpu", weights_only=True)
-    cfg = TrainConfig.from_dict(saved.config["train"])
-    log(f"resuming {run_dir} after epoch {state['progress']['epoch']}")
+    try:
+        # weights_only: a restricted unpickler that builds tensors and containers, never runs code
+        state = torch.load(saved.path / STATE_FILE, map_location="cpu", weights_only=True)
+        cfg = TrainConfig.from_dict(saved.config["train"])
+        epoch = state["progress"]["epoch"]
+    except Exception as e:  # missing, truncated or foreign file: torch raises many kinds of errors
+        raise ModelError(f"{saved.path / STATE_FILE}: unreadable resume state ({e})") from None
+    state["vocab"] = saved.vocab.itos  # to check that the data has not changed
+    cfg.output_dir = str(run_dir)  # the run directory may have moved since
+    for name, value in overrides.items():
+        setattr(cfg, name, value)
+    check_config(cfg)
+    log(f"resuming {run_dir} after epoch {epoch}" + (f" with {overrides}" if overrides else ""))
     return cfg, saved.model_config, state
 
 
