@@ -4,6 +4,8 @@
     python scripts/evaluate.py --model models/default --file my_reviews.tsv
 
 The metrics are printed and written as JSON into the model directory (evaluation-<file name>.json).
+A malformed file is rejected with one line naming the file and line (exit code 3); a missing or
+invalid model exits with 2, an unwritable model directory with 5.
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ def main(argv=None) -> None:
     metrics.update(seconds=time.perf_counter() - start, file=reviews.source, engine=args.engine)
     print(format_metrics(metrics, f"{reviews.source} ({reviews.empty} empty documents scored as <unk>)"))
     out = predictor.saved.path / f"evaluation-{Path(reviews.source).stem}.json"
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
-        tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
         os.replace(tmp, out)
     except OSError as e:
         raise OutputError(f"cannot write {out}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"metrics written to {out}")
 
 

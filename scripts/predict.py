@@ -5,21 +5,33 @@
     python scripts/predict.py --file reviews.txt        # one review a line
     cat reviews.txt | python scripts/predict.py
 
-Exit codes: 0 all answered; 2 model missing or invalid; 4 some input line was not valid UTF-8
-(the other lines are still answered); 6 the model's tokenizer package is not installed.
+Every text gets an answer, even an empty one or one the model knows no word of (flagged
+"nothing_known" in --json output, "(no known words)" otherwise).
+
+Exit codes: 0 all answered; 1 nothing to classify; 2 model missing or invalid (or a usage error);
+3 --file cannot be read; 4 some input was not valid UTF-8 (the others are still answered);
+6 the model's tokenizer package is not installed; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from sentiment.cli import run_main  # noqa: E402
-from sentiment.errors import InputError, ModelError, SentimentError  # noqa: E402
+from sentiment.errors import DataError, InputError, ModelError, SentimentError  # noqa: E402
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=["numpy", "torch"], default="numpy",
                         help="numpy starts fast and never imports torch; torch gives the same numbers")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
-    parser.add_argument("--batch-size", type=int, default=256, help="reviews per model call")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="reviews per model call")
     return parser.parse_args(argv)
 
 
@@ -50,21 +62,35 @@ def read_lines(source) -> list[str | InputError]:
 
 def gather_inputs(args) -> list[str | InputError]:
     if args.texts:
-        return list(args.texts)
+        return [_argument(text, number) for number, text in enumerate(args.texts, start=1)]
     if args.file and args.file != "-":
         try:
             with open(args.file, "rb") as f:
                 return read_lines(f)
         except OSError as e:
-            raise SentimentError(f"{args.file}: cannot read: {e.strerror}") from None
+            raise DataError(f"{args.file}: cannot read: {e.strerror}") from None
     if sys.stdin is None or (sys.stdin.isatty() and not args.file):
         raise SentimentError('nothing to classify: give texts, --file PATH, or pipe reviews in, '
                              'e.g. python scripts/predict.py "영화 최고"')
     return read_lines(sys.stdin.buffer)
 
 
+def _argument(text: str, number: int) -> str | InputError:
+    """A command-line text; bytes that were not UTF-8 arrive as lone surrogates (surrogateescape)."""
+    try:
+        os.fsencode(text).decode("utf-8")
+    except UnicodeDecodeError as e:
+        return InputError(f"argument {number}: invalid UTF-8 at byte {e.start}")
+    except UnicodeEncodeError:
+        pass  # a lone surrogate that did not come from bytes (main called from Python): any str is fine
+    return text
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    # A text may hold lone surrogates; write them as \udcxx escapes (still valid JSON), never crash.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     inputs = gather_inputs(args)
     from sentiment.predict import Predictor
 
@@ -95,7 +121,8 @@ def main(argv=None) -> None:
 
 
 def _one_line(text: str, width: int = 80) -> str:
-    text = " ".join(text.split())
+    """The text as one printable line: control characters would move the cursor or ring the bell."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text[: 4 * width]).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

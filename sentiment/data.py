@@ -122,11 +122,13 @@ def read_reviews(path: str | os.PathLike) -> Reviews:
         raise DataError(f"{path}: no such file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
-    lines = raw.split(b"\n")
+    lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")  # a UTF-8 byte order mark is harmless
     if lines and lines[-1] == b"":
         lines.pop()
     if not lines:
         raise DataError(f"{path}: empty file (expected the header 'id<TAB>document<TAB>label')")
+    if len(lines) == 1:
+        raise DataError(f"{path}: no reviews after the header")
     header = _decode(lines[0], path, 1).split("\t")
     if header != HEADER:
         raise DataError(f"{path}:1: wrong header {header!r}, expected {HEADER!r}")
@@ -174,7 +176,11 @@ def train_val_split(reviews: Reviews, val_fraction: float, seed: int) -> tuple[R
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(reviews))
-    train_idx, val_idx = train_test_split(
-        index, test_size=val_fraction, random_state=seed, stratify=reviews.labels
-    )
+    try:
+        train_idx, val_idx = train_test_split(
+            index, test_size=val_fraction, random_state=seed, stratify=reviews.labels
+        )
+    except ValueError as e:  # too few reviews, or of one label only, to hold some of each out
+        raise DataError(f"{reviews.source}: cannot hold out {val_fraction} of {len(reviews)} reviews "
+                        f"for validation: {e}") from None
     return reviews.subset(np.sort(train_idx)), reviews.subset(np.sort(val_idx))

@@ -298,12 +298,18 @@ def tokenize_cached(
         except (OSError, ValueError):
             pass  # a damaged cache is only a cache: tokenize again and overwrite it
     tokens = tokenizer.tokenize_many(texts, workers, progress)
-    _write_atomically(path, json.dumps(tokens, ensure_ascii=False))
+    try:
+        _write_atomically(path, json.dumps(tokens, ensure_ascii=False))
+    except OSError:
+        pass  # an unwritable cache (read-only, disk full) only costs the tokenizing time next run
     return tokens, False
 
 
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
