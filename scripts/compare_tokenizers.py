@@ -1,0 +1,86 @@
+"""Compare tokenizer backends in one run: speed, cold start, and the accuracy they give the same RNN.
+
+    NSMC_DIR=../shared/nsmc python scripts/compare_tokenizers.py
+    python scripts/compare_tokenizers.py mecab char --epochs 3      # a subset, shorter training
+
+For each backend: documents per second on the NSMC test file with 1 and 2 workers (warm tagger),
+the cold start of a new process (import, construct, first sentence), and the validation and test
+accuracy of the default model trained on its tokens with the same seed. Writes
+benchmarks/tokenizers-<date>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from sentiment.cli import run_main  # noqa: E402
+
+BACKENDS = {  # label -> (backend, options)
+    "mecab": ("mecab", {}),
+    "okt": ("okt", {"norm": False, "stem": False}),
+    "okt-norm-stem": ("okt", {"norm": True, "stem": True}),
+    "kiwi": ("kiwi", {}),
+    "sentencepiece": ("sentencepiece", {"vocab_size": 8000}),
+    "char": ("char", {}),
+}
+
+
+def main(argv=None) -> None:
+    from sentiment import bench, data
+    from sentiment.experiments import append_result, train_variant
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("backends", nargs="*", default=list(BACKENDS), help=f"from: {', '.join(BACKENDS)}")
+    parser.add_argument("--epochs", type=int, help="maximum epochs per backend (default: the training default)")
+    parser.add_argument("--data-dir", help="NSMC folder (default: $NSMC_DIR, else data/nsmc)")
+    parser.add_argument("--work-dir", default="runs/tokenizers", help="where each backend's run directory goes")
+    parser.add_argument("--out", default=f"benchmarks/tokenizers-{date.today().isoformat()}.json")
+    args = parser.parse_args(argv)
+
+    test = data.load_split(data.TEST_FILE, args.data_dir)
+    train_texts = data.load_split(data.TRAIN_FILE, args.data_dir).without_empty().texts
+    for label in args.backends:
+        name, options = BACKENDS[label]
+        print(f"=== {label}: speed", flush=True)
+        speed = {f"{w}_workers": bench.tokenizer_speed(name, test.texts, w, options, fit_texts=train_texts)
+                 for w in (1, 2)}
+        cold = bench.tokenizer_cold_start(name)
+        print(f"=== {label}: training", flush=True)
+        settings = {"data_dir": args.data_dir, "output_dir": f"{args.work_dir}/{label}", "tokenizer": name,
+                    "tokenizer_options": options}
+        if args.epochs:
+            settings["epochs"] = args.epochs
+        result = train_variant(label, settings, log=lambda *a: print(*a, flush=True))
+        result.update(speed=speed, cold_start=cold, tokenizer=name, options=options)
+        append_result(Path(args.out), result)
+    write_table(Path(args.out))
+
+
+def write_table(path: Path) -> None:
+    import json
+
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        "| tokenizer | docs/s, 1 worker | docs/s, 2 workers | cold start | vocabulary | validation acc. | "
+        "test acc. | s/epoch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['speed']['1_workers']['docs_per_second']:,.0f} | "
+            f"{r['speed']['2_workers']['docs_per_second']:,.0f} | {r['cold_start']['median_seconds']:.2f} s | "
+            f"{r['vocab_size']:,} | {100 * r['validation_accuracy']:.2f}% | {100 * r['test_accuracy']:.2f}% | "
+            f"{r['seconds_per_epoch']:.0f} |"
+        )
+    table = "\n".join(lines) + "\n"
+    path.with_suffix(".md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    run_main(main)
