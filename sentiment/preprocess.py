@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sentiment.errors import MissingBackendError
+from sentiment.errors import MissingBackendError, SentimentError
 
 # Bounds the time and memory of one input: NSMC reviews are at most 152 characters, so nothing real
 # is cut. Applied in `normalize`, hence identically at training and prediction time.
@@ -118,8 +118,8 @@ class KiwiTokenizer(Tokenizer):
         self._kiwi_module = _import("kiwipiepy", self)
         self._kiwi = None  # built on first use: the model load takes seconds
 
-    def _tagger(self, workers: int = 0):
-        if self._kiwi is None or (workers and self._kiwi.num_workers != workers):
+    def _tagger(self, workers: int = 1):
+        if self._kiwi is None or self._kiwi.num_workers != workers:
             self._kiwi = self._kiwi_module.Kiwi(num_workers=workers)
         return self._kiwi
 
@@ -170,17 +170,22 @@ class SentencePieceTokenizer(Tokenizer):
         import io
 
         model = io.BytesIO()
-        self._spm.SentencePieceTrainer.train(
-            sentence_iterator=iter([t for t in (normalize(x) for x in texts) if t]),
-            model_writer=model,
-            vocab_size=self.options["vocab_size"],
-            model_type="unigram",
-            # We normalize ourselves; the default nmt_nfkc would turn ㅋ (U+314B) into ᄏ (U+110F).
-            normalization_rule_name="identity",
-            character_coverage=0.9995,
-            num_threads=os.cpu_count() or 1,
-            minloglevel=2,
-        )
+        try:
+            self._spm.SentencePieceTrainer.train(
+                sentence_iterator=iter([t for t in (normalize(x) for x in texts) if t]),
+                model_writer=model,
+                vocab_size=self.options["vocab_size"],
+                model_type="unigram",
+                # We normalize ourselves; the default nmt_nfkc would turn ㅋ (U+314B) into ᄏ (U+110F).
+                normalization_rule_name="identity",
+                character_coverage=0.9995,
+                num_threads=os.cpu_count() or 1,
+                hard_vocab_limit=False,  # a small corpus may not fill vocab_size: take what it has
+                minloglevel=2,
+            )
+        except RuntimeError as e:  # e.g. vocab_size smaller than the character set
+            message = str(e).splitlines()[0]
+            raise SentimentError(f"sentencepiece training failed: {message}") from None
         self._load(model.getvalue())
 
     def save(self, directory):
