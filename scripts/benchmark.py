@@ -88,6 +88,7 @@ def run(args, model_dir, data_dir, repeats: dict) -> None:
         "warm_latency_numpy": bench.warm_latency(numpy_predictor, "영화 최고", repeats["latency"]),
         "warm_latency_torch": bench.warm_latency(torch_predictor, "영화 최고", repeats["latency"]),
         "cli_cold_start": bench.cli_cold_starts(str(model_dir), ["numpy", "torch"], repeats["cold"]),
+        "engine_agreement": bench.engine_agreement(numpy_predictor, torch_predictor, test.texts[:1000]),
     }
     report["ratios"] = ratios(report)
     write(report, Path(args.out_dir), args.quick)
@@ -190,6 +191,9 @@ def markdown(report: dict) -> str:
          f"{inf['cli_cold_start']['numpy']['median_seconds']:.2f} s / "
          f"{inf['cli_cold_start']['torch']['median_seconds']:.2f} s (x{r['torch_over_numpy_cold_start']:.1f}, "
          f"median of {len(inf['cli_cold_start']['numpy']['runs'])})"),
+        (f"NumPy vs torch engine on {inf['engine_agreement']['reviews']:,} test reviews",
+         f"max |Δp| {inf['engine_agreement']['max_abs_difference']:.1e}, "
+         f"{inf['engine_agreement']['label_disagreements']} labels differ"),
     ]
     head = f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, torch {m['versions']['torch']}"
     lines = [head, "", "| What | Result |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]]

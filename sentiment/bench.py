@@ -105,6 +105,14 @@ def batch_throughput(predictor, texts: Sequence[str], workers: int) -> dict:
     }
 
 
+def engine_agreement(numpy_predictor, torch_predictor, texts: Sequence[str]) -> dict:
+    """How far apart the NumPy and torch engines are on the same reviews (float32 weights)."""
+    a = np.array([p.prob_positive for p in numpy_predictor.predict(texts)])
+    b = np.array([p.prob_positive for p in torch_predictor.predict(texts)])
+    return {"reviews": len(texts), "max_abs_difference": float(np.abs(a - b).max()),
+            "label_disagreements": int(((a >= 0.5) != (b >= 0.5)).sum())}
+
+
 def warm_latency(predictor, text: str, calls: int) -> dict:
     predictor.predict([text])
     times = []
