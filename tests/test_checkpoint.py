@@ -3,7 +3,6 @@ path unpickles, and a save is atomic even when interrupted or when the disk fail
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -13,33 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from script_helpers import run_script
 
 from sentiment import checkpoint
-from sentiment.cli import run_main
 from sentiment.errors import ModelError, OutputError
 from sentiment.predict import Predictor
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["정말 최고의 영화", "시간 아깝다 최악", ""]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_script(name: str, argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run scripts/NAME.py in this process, as its __main__ would: (exit code, stdout, stderr)."""
-    module = load_script(name)
-    code = 0
-    try:
-        run_main(lambda: module.main(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import shutil
 import signal
@@ -17,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 from safetensors.numpy import load_file
+from script_helpers import run_script
 
 from sentiment import checkpoint, trainer
-from sentiment.cli import run_main
 from sentiment.config import ModelConfig, TrainConfig
 from sentiment.errors import ModelError, OutputError, SentimentError
 
@@ -56,24 +55,6 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 def train_state(run_dir: Path) -> dict:
     return torch.load(run_dir / trainer.RESUME_SUBDIR / trainer.STATE_FILE, weights_only=True)
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_script(name: str, argv: list[str], capsys) -> tuple[int, str, str]:
-    module = load_script(name)
-    code = 0
-    try:
-        run_main(lambda: module.main(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

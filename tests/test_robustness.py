@@ -9,7 +9,6 @@ reviews are read as written. Output: an unwritable directory or full disk is rep
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import math
 import subprocess
@@ -22,9 +21,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from script_helpers import run_script
 
 from sentiment import data
-from sentiment.cli import run_main
 from sentiment.predict import Predictor
 from sentiment.preprocess import MAX_CHARS, normalize, tokenize_cached
 
@@ -51,25 +50,6 @@ HOSTILE = {
 }
 # Texts that normalize to nothing: the model sees only <unk> and must say so.
 NOTHING_LEFT = ["empty", "whitespace", "control characters only", "zero width and bom"]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_script(name: str, argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run scripts/NAME.py in this process, as its __main__ would: (exit code, stdout, stderr)."""
-    module = load_script(name)
-    code = 0
-    try:
-        run_main(lambda: module.main(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_predict_process(args: list, stdin: bytes = b"") -> subprocess.CompletedProcess:
