@@ -234,7 +234,8 @@ def _progress(items: Iterable, enabled: bool, name: str, total: int | None = Non
         return items
     from tqdm import tqdm
 
-    return tqdm(items, total=total or len(items), desc=f"tokenize ({name})", unit="doc", mininterval=0.5)
+    total = len(items) if total is None else total  # `items` may be lazy: then the caller gives `total`
+    return tqdm(items, total=total, desc=f"tokenize ({name})", unit="doc", mininterval=0.5)
 
 
 # --- parallel tokenization ----------------------------------------------------------------------

@@ -84,6 +84,14 @@ def test_blank_text_gives_no_tokens(mecab, char, text):
     assert char.tokenize(text) == []
 
 
+def test_kiwi_batch_of_blank_texts_with_progress_bar():
+    # Bug: with nothing left to tag, the progress bar asked len() of kiwi's lazy results (TypeError),
+    # e.g. `evaluate.py --file` on a file of empty reviews with a kiwi model.
+    pytest.importorskip("kiwipiepy")
+    kiwi = make_tokenizer("kiwi")
+    assert kiwi.tokenize_many(["", " \t"], progress=True) == [[], []]
+
+
 def test_tokenize_many_in_two_processes_equals_one(mecab, tiny_data_dir):
     from sentiment.data import read_reviews
 
