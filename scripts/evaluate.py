@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     from sentiment import data
     from sentiment.errors import OutputError
+    from sentiment.files import write_text_atomically
     from sentiment.metrics import classification_metrics, format_metrics
     from sentiment.predict import Predictor
     from sentiment.preprocess import tokenize_cached
@@ -51,14 +51,10 @@ def main(argv=None) -> None:
     metrics.update(seconds=time.perf_counter() - start, file=reviews.source, engine=args.engine)
     print(format_metrics(metrics, f"{reviews.source} ({reviews.empty} empty documents scored as <unk>)"))
     out = predictor.saved.path / f"evaluation-{Path(reviews.source).stem}.json"
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, out)
+        write_text_atomically(out, json.dumps(metrics, ensure_ascii=False, indent=2))
     except OSError as e:
-        raise OutputError(f"cannot write {out}: {e.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"metrics written to {out}")
 
 

@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from sentiment.config import ModelConfig, TrainConfig
+from sentiment.files import write_text_atomically
 
 
 def build_configs(settings: dict) -> tuple[TrainConfig, ModelConfig]:
@@ -53,5 +54,4 @@ def append_result(path: Path, result: dict) -> None:
     """Add one result to a JSON list on disk, so an interrupted comparison keeps what it finished."""
     results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
     results.append(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_text_atomically(path, json.dumps(results, ensure_ascii=False, indent=2))

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sentiment.errors import MissingBackendError, SentimentError
+from sentiment.files import write_text_atomically
 
 # Bounds the time and memory of one input: NSMC reviews are at most 152 characters, so nothing real
 # is cut. Applied in `normalize`, hence identically at training and prediction time.
@@ -305,17 +306,7 @@ def tokenize_cached(
             pass  # a damaged cache is only a cache: tokenize again and overwrite it
     tokens = tokenizer.tokenize_many(texts, workers, progress)
     try:
-        _write_atomically(path, json.dumps(tokens, ensure_ascii=False))
+        write_text_atomically(path, json.dumps(tokens, ensure_ascii=False))
     except OSError:
         pass  # an unwritable cache (read-only, disk full) only costs the tokenizing time next run
     return tokens, False
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
