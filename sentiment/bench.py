@@ -61,7 +61,7 @@ def tokenizer_speed(name: str, texts: Sequence[str], workers: int, options: dict
 
     tokenizer = make_tokenizer(name, options)
     if tokenizer.needs_fit:
-        tokenizer.fit(fit_texts or texts, Path("."))
+        tokenizer.fit(fit_texts or texts)
     tokenizer.tokenize_many(texts[:10], workers=1, progress=False)
     _, seconds = timed(tokenizer.tokenize_many, texts, workers=workers, progress=False)
     return {"docs": len(texts), "workers": workers, "seconds": seconds, "docs_per_second": len(texts) / seconds,

@@ -73,8 +73,8 @@ class Tokenizer:
     # Backends that learn from data (sentencepiece) override these three.
     needs_fit = False
 
-    def fit(self, texts: Sequence[str], work_dir: Path) -> None:
-        pass
+    def fit(self, texts: Sequence[str]) -> None:
+        """Learn the backend from the training texts (in memory; `save` writes what it learnt)."""
 
     def save(self, directory: Path) -> None:
         pass
@@ -167,7 +167,7 @@ class SentencePieceTokenizer(Tokenizer):
         self._model_bytes = model_bytes
         self._processor = self._spm.SentencePieceProcessor(model_proto=model_bytes)
 
-    def fit(self, texts, work_dir):
+    def fit(self, texts):
         import io
 
         model = io.BytesIO()

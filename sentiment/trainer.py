@@ -134,7 +134,7 @@ def prepare_corpus(cfg: TrainConfig, log, tokenizer_dir: Path | None = None) -> 
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     tokenizer = make_tokenizer(cfg.tokenizer, cfg.tokenizer_options, model_dir=tokenizer_dir)
     if tokenizer.needs_fit and tokenizer_dir is None:
-        tokenizer.fit(train_split.texts, cache)
+        tokenizer.fit(train_split.texts)
     tokens = {}
     for name, split in [("train", train_split), ("validation", val_split), ("test", test)]:
         start = time.perf_counter()
