@@ -43,8 +43,8 @@ class TrainConfig:
     min_freq: int = 2
     max_len: int = 100
     epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    batch_size: int = 128
+    learning_rate: float = 2e-3
     weight_decay: float = 0.0
     clip_grad_norm: float = 1.0
     patience: int = 2
