@@ -58,28 +58,7 @@ def main(argv=None) -> None:
         result = train_variant(label, settings, log=lambda *a: print(*a, flush=True))
         result.update(speed=speed, cold_start=cold, tokenizer=name, options=options)
         append_result(Path(args.out), result)
-    write_table(Path(args.out))
-
-
-def write_table(path: Path) -> None:
-    import json
-
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    lines = [
-        "| tokenizer | docs/s, 1 worker | docs/s, 2 workers | cold start | vocabulary | validation acc. | "
-        "test acc. | s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['speed']['1_workers']['docs_per_second']:,.0f} | "
-            f"{r['speed']['2_workers']['docs_per_second']:,.0f} | {r['cold_start']['median_seconds']:.2f} s | "
-            f"{r['vocab_size']:,} | {100 * r['validation_accuracy']:.2f}% | {100 * r['test_accuracy']:.2f}% | "
-            f"{r['seconds_per_epoch']:.0f} |"
-        )
-    table = "\n".join(lines) + "\n"
-    path.with_suffix(".md").write_text(table, encoding="utf-8")
-    print(table)
+    print(bench.write_tokenizer_table(Path(args.out)))
 
 
 if __name__ == "__main__":
