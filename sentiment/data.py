@@ -90,7 +90,10 @@ def download(url: str, path: Path, expected_sha256: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"cannot create data directory {path.parent}: {e.strerror}") from None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as e:  # the folder exists but is not ours to write in
+        raise DataError(f"cannot write to data directory {path.parent}: {e.strerror}") from None
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:

@@ -167,3 +167,18 @@ def test_missing_file_on_server_is_a_data_error(server, tmp_path):
     with pytest.raises(DataError, match="cannot download"):
         data.ensure_file(data.TEST_FILE, target, base_url=server)  # the server only has the train file
     assert list(target.iterdir()) == []
+
+
+def test_unwritable_data_directory_is_a_data_error(server, monkeypatch, tmp_path):
+    # Bug: the folder existed but the temporary file could not be created there (read-only mount,
+    # another user's folder): a raw PermissionError and a traceback instead of one line, exit 3.
+    target = tmp_path / "nsmc"
+    target.mkdir()
+
+    def permission_denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.tempfile, "mkstemp", permission_denied)
+    with pytest.raises(DataError, match="cannot write to data directory .*Permission denied"):
+        data.ensure_file(data.TRAIN_FILE, target, base_url=server)
+    assert list(target.iterdir()) == []
