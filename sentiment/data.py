@@ -64,14 +64,6 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DATA_DIR
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ensure_file(name: str, data_dir: Path, base_url: str | None = None) -> Path:
     """Path to an NSMC file in `data_dir`, downloading and verifying it first if it is missing."""
     path = data_dir / name
