@@ -35,7 +35,8 @@ def main(argv=None) -> None:
     from sentiment.experiments import append_result, train_variant
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("backends", nargs="*", default=list(BACKENDS), help=f"from: {', '.join(BACKENDS)}")
+    parser.add_argument("backends", nargs="*", default=list(BACKENDS), choices=list(BACKENDS),
+                        help=f"from: {', '.join(BACKENDS)}")
     parser.add_argument("--epochs", type=int, help="maximum epochs per backend (default: the training default)")
     parser.add_argument("--data-dir", help="NSMC folder (default: $NSMC_DIR, else data/nsmc)")
     parser.add_argument("--work-dir", default="runs/tokenizers", help="where each backend's run directory goes")

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from sentiment.cli import run_main  # noqa: E402
+from sentiment.predict import ENGINES  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default="models/default", help="model or run directory (default: %(default)s)")
     parser.add_argument("--file", help="TSV with id, document, label (default: the NSMC test file)")
     parser.add_argument("--data-dir", help="NSMC folder when --file is not given (default: $NSMC_DIR, else data/nsmc)")
-    parser.add_argument("--engine", choices=["numpy", "torch"], default="numpy", help="inference engine")
+    parser.add_argument("--engine", choices=ENGINES, default="numpy", help="inference engine")
     parser.add_argument("--workers", type=int, default=2, help="tokenizer processes")
     parser.add_argument("--cache-dir", default="data/cache", help="token cache (default: %(default)s)")
     return parser.parse_args(argv)

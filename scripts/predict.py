@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from sentiment.cli import run_main  # noqa: E402
 from sentiment.errors import DataError, InputError, ModelError, SentimentError  # noqa: E402
+from sentiment.predict import ENGINES  # noqa: E402
 
 
 def positive_int(text: str) -> int:
@@ -40,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("texts", nargs="*", help="reviews to classify (none: read --file or standard input)")
     parser.add_argument("--file", help="file with one review a line ('-' for standard input)")
     parser.add_argument("--model", default="models/default", help="model or run directory (default: %(default)s)")
-    parser.add_argument("--engine", choices=["numpy", "torch"], default="numpy",
+    parser.add_argument("--engine", choices=ENGINES, default="numpy",
                         help="numpy starts fast and never imports torch; torch gives the same numbers")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="reviews per model call")

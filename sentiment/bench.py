@@ -194,7 +194,7 @@ def measure_training(saved, data_dir, cache_dir: Path) -> dict:
     set_seed(cfg.seed)
     model_cfg = ModelConfig.from_dict({**saved.config["model"], "vocab_size": len(vocab)})
     model = RNNClassifier(model_cfg)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     batches = shuffled_batches(np.array([len(s) for s in corpus.train_ids]), cfg.batch_size, cfg.seed, 1)
     _, seconds = timed(train_epoch, model, corpus.train_ids, corpus.train_labels, batches, optimizer,
                        cfg.clip_grad_norm, torch.device("cpu"))

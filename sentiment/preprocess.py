@@ -79,14 +79,25 @@ class Tokenizer:
     def save(self, directory: Path) -> None:
         pass
 
+    distributions: tuple[str, ...] = ()  # installed packages whose version can change the tokens
+
     def fingerprint(self) -> str:
-        """What, beyond the spec, changes the tokens: part of the token-cache key."""
-        return ""
+        """What, beyond the spec, changes the tokens (library and dictionary versions): part of the cache key."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        def installed(name: str) -> str:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                return "?"
+
+        return " ".join(f"{name}=={installed(name)}" for name in self.distributions)
 
 
 class MecabTokenizer(Tokenizer):
     name = "mecab"
     installed_by = "pip install python-mecab-ko"
+    distributions = ("python-mecab-ko", "python-mecab-ko-dic")
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -100,6 +111,7 @@ class MecabTokenizer(Tokenizer):
 class OktTokenizer(Tokenizer):
     name = "okt"
     installed_by = "pip install konlpy (and a Java runtime)"
+    distributions = ("konlpy",)
 
     def __init__(self, norm: bool = False, stem: bool = False):
         super().__init__(norm=norm, stem=stem)
@@ -113,6 +125,7 @@ class OktTokenizer(Tokenizer):
 class KiwiTokenizer(Tokenizer):
     name = "kiwi"
     installed_by = "pip install 'nsmc-sentiment[kiwi]'"
+    distributions = ("kiwipiepy", "kiwipiepy_model")
 
     def __init__(self, **options):
         super().__init__(**options)

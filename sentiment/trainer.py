@@ -281,7 +281,7 @@ def preflight_output(run_dir: Path) -> None:
 @contextmanager
 def exclusive_lock(run_dir: Path):
     """Refuse to start while another run writes to the same directory (released even on a crash)."""
-    with open(run_dir / "train.lock", "w") as lock:
+    with open(run_dir / "train.lock", "w", encoding="utf-8") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
