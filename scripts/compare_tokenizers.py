@@ -44,20 +44,20 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     test = data.load_split(data.TEST_FILE, args.data_dir)
-    train_texts = data.load_split(data.TRAIN_FILE, args.data_dir).without_empty().texts
     for label in args.backends:
         name, options = BACKENDS[label]
-        print(f"=== {label}: speed", flush=True)
-        speed = {f"{w}_workers": bench.tokenizer_speed(name, test.texts, w, options, fit_texts=train_texts)
-                 for w in (1, 2)}
-        cold = bench.tokenizer_cold_start(name)
         print(f"=== {label}: training", flush=True)
         settings = {"data_dir": args.data_dir, "output_dir": f"{args.work_dir}/{label}", "tokenizer": name,
                     "tokenizer_options": options}
         if args.epochs:
             settings["epochs"] = args.epochs
         result = train_variant(label, settings, log=lambda *a: print(*a, flush=True))
-        result.update(speed=speed, cold_start=cold, tokenizer=name, options=options)
+        print(f"=== {label}: speed", flush=True)
+        spec, model_dir = {"name": name, "options": options}, Path(settings["output_dir"]) / "model"
+        result.update(
+            speed={f"{w}_workers": bench.tokenizer_speed(spec, test.texts, w, model_dir) for w in (1, 2)},
+            cold_start=bench.tokenizer_cold_start(spec, model_dir), tokenizer=name, options=options,
+        )
         append_result(Path(args.out), result)
     print(bench.write_tokenizer_table(Path(args.out)))
 

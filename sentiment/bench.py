@@ -58,26 +58,27 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def tokenizer_speed(name: str, texts: Sequence[str], workers: int, options: dict | None = None,
-                    fit_texts: Sequence[str] | None = None) -> dict:
-    """Documents per second of `tokenize_many`, the tagger already warm (a first call is not timed)."""
+def tokenizer_speed(spec: dict, texts: Sequence[str], workers: int, model_dir=None) -> dict:
+    """Documents per second of `tokenize_many`, the tagger already warm (a first call is not timed).
+
+    `model_dir` supplies a fitted backend's files (sentencepiece); `spec` is {"name", "options"}.
+    """
     from sentiment.preprocess import make_tokenizer
 
-    tokenizer = make_tokenizer(name, options)
-    if tokenizer.needs_fit:
-        tokenizer.fit(fit_texts or texts)
+    tokenizer = make_tokenizer(spec["name"], spec.get("options"), model_dir)
     tokenizer.tokenize_many(texts[:10], workers=1, progress=False)
     _, seconds = timed(tokenizer.tokenize_many, texts, workers=workers, progress=False)
     return {"docs": len(texts), "workers": workers, "seconds": seconds, "docs_per_second": len(texts) / seconds,
             "how": "tokenize_many on the listed docs, warm tagger; worker processes started inside the timing"}
 
 
-def tokenizer_cold_start(name: str, repeats: int = 3) -> dict:
+def tokenizer_cold_start(spec: dict, model_dir=None, repeats: int = 3) -> dict:
     """Seconds for a new process to import the backend, build it and tokenize one sentence (median)."""
     code = (
         "import time; t = time.perf_counter()\n"
         "from sentiment.preprocess import make_tokenizer\n"
-        f"make_tokenizer({name!r}).tokenize('영화 정말 최고였어요')\n"
+        f"make_tokenizer({spec['name']!r}, {spec.get('options')!r}, {None if model_dir is None else str(model_dir)!r})"
+        ".tokenize('영화 정말 최고였어요')\n"
         "print(time.perf_counter() - t)"
     )
     runs = [float(_python(code).strip()) for _ in range(repeats)]
@@ -171,7 +172,7 @@ def run_benchmark(model_dir, data_dir, cache_dir: Path, quick: bool, repeats: di
     say("accuracy: RNN and TF-IDF + linear SVM...")
     report["accuracy"] = measure_accuracy(numpy_predictor, train_split, test, report["training"])
     say("tokenization...")
-    report["tokenization"] = measure_tokenization(saved.tokenizer_spec, test.texts, with_okt=not quick)
+    report["tokenization"] = measure_tokenization(saved.tokenizer_spec, saved.path, test.texts, with_okt=not quick)
     say("inference...")
     report["inference"] = measure_inference(numpy_predictor, torch_predictor, test.texts, model_dir, repeats)
     report["ratios"] = ratios(report)
@@ -228,17 +229,16 @@ def measure_accuracy(predictor, train_split, test, training: dict) -> dict:
     }
 
 
-def measure_tokenization(spec: dict, texts: Sequence[str], with_okt: bool) -> dict:
+def measure_tokenization(spec: dict, model_dir, texts: Sequence[str], with_okt: bool) -> dict:
     """The saved model's tokenizer with 1 and 2 workers, its cold start, and okt's for reference."""
-    name, options = spec["name"], spec.get("options")
     result = {
-        "tokenizer": name,
-        "1_worker": tokenizer_speed(name, texts, 1, options),
-        "2_workers": tokenizer_speed(name, texts, 2, options),
-        "cold_start": tokenizer_cold_start(name),
+        "tokenizer": spec["name"],
+        "1_worker": tokenizer_speed(spec, texts, 1, model_dir),
+        "2_workers": tokenizer_speed(spec, texts, 2, model_dir),
+        "cold_start": tokenizer_cold_start(spec, model_dir),
     }
     if with_okt:  # the JVM start alone takes seconds: only in the full run
-        result["okt_cold_start_for_reference"] = tokenizer_cold_start("okt", repeats=1)
+        result["okt_cold_start_for_reference"] = tokenizer_cold_start({"name": "okt"}, repeats=1)
     return result
 
 
