@@ -28,15 +28,14 @@ def build_configs(settings: dict) -> tuple[TrainConfig, ModelConfig]:
 
 def train_variant(name: str, settings: dict, log=print) -> dict:
     """Train with `settings` (over the defaults) and return what the comparison tables need."""
-    from sentiment.trainer import MODEL_SUBDIR, RESUME_SUBDIR, train
+    from sentiment.trainer import MODEL_SUBDIR, train
 
     train_cfg, model_cfg = build_configs(settings)
     start = time.perf_counter()
     test = train(train_cfg, model_cfg, log=log)
     run_dir = Path(train_cfg.output_dir)
     config = json.loads((run_dir / MODEL_SUBDIR / "config.json").read_text(encoding="utf-8"))
-    # the best model's history stops at its epoch; the resume state has every epoch that ran
-    history = json.loads((run_dir / RESUME_SUBDIR / "config.json").read_text(encoding="utf-8"))["metrics"]["history"]
+    history = config["metrics"]["history"]  # every epoch that ran, not only up to the best
     return {
         "name": name,
         "settings": settings,

@@ -92,7 +92,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=pr
         log(f"model: {model_cfg}")
         log(f"device: {device}")
         try:
-            fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log)
+            history = fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log)
         except KeyboardInterrupt:
             if (run_dir / RESUME_SUBDIR).exists():
                 log(f"\ninterrupted: the best model is in {run_dir / MODEL_SUBDIR}; "
@@ -100,7 +100,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=pr
             else:
                 log("\ninterrupted before the first epoch ended: nothing was saved")
             raise
-        return report_test(run_dir, tokenizer, corpus, device, log)
+        return report_test(run_dir, tokenizer, corpus, device, history, log)
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -155,7 +155,8 @@ def prepare_corpus(cfg: TrainConfig, log, tokenizer_dir: Path | None = None) -> 
     return tokenizer, vocab, corpus
 
 
-def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> None:
+def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> list[dict]:
+    """The epoch loop; returns the history of every epoch run (including those before a resume)."""
     run_dir = Path(cfg.output_dir)
     model = RNNClassifier(model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
@@ -201,10 +202,15 @@ def fit(cfg, model_cfg, tokenizer, vocab, corpus, device, state, log) -> None:
                         extra={STATE_FILE: lambda path, state=train_state: torch.save(state, path)})
     if progress["bad_epochs"] >= cfg.patience:
         log(f"early stop: no validation improvement for {cfg.patience} epochs")
+    return progress["history"]
 
 
-def report_test(run_dir: Path, tokenizer, corpus: Corpus, device, log) -> dict:
-    """Score the best model on every test review; the result is recorded, never used for choices."""
+def report_test(run_dir: Path, tokenizer, corpus: Corpus, device, history: list[dict], log) -> dict:
+    """Score the best model on every test review; the result is recorded, never used for choices.
+
+    The model's config also gets the `history` of every epoch run, not only those up to the best one,
+    so the time the whole run took is on record with the model.
+    """
     saved = checkpoint.load(run_dir / MODEL_SUBDIR)
     model = RNNClassifier.from_weights(saved.model_config, saved.weights).to(device)
     start = time.perf_counter()
@@ -212,7 +218,10 @@ def report_test(run_dir: Path, tokenizer, corpus: Corpus, device, log) -> dict:
     metrics = classification_metrics(corpus.test_labels, probs)
     metrics["seconds"] = time.perf_counter() - start
     log(format_metrics(metrics, "test (best model by validation accuracy)"))
-    config = {**saved.config, "metrics": {**saved.config["metrics"], "test": metrics}}
+    config = {**saved.config, "metrics": {**saved.config["metrics"], "history": history,
+                                          "epochs_run": len(history),
+                                          "training_seconds": sum(h["seconds"] for h in history),
+                                          "test": metrics}}
     checkpoint.save(saved.path, saved.weights, config, saved.vocab, tokenizer)
     return metrics
 

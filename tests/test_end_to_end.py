@@ -27,6 +27,10 @@ def test_model_directory_is_self_contained(tiny_model_dir):
     assert {"python", "torch", "numpy"} <= set(config["versions"])
     assert 0.0 <= config["metrics"]["test"]["accuracy"] <= 1.0
     assert config["metrics"]["test"]["n"] == 20  # every test review, the empty one included
+    # every epoch that ran is on record, not only those up to the best one, with the time they took
+    history = config["metrics"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and config["metrics"]["epochs_run"] == 2
+    assert config["metrics"]["training_seconds"] == sum(h["seconds"] for h in history) > 0
     vocab = json.loads((tiny_model_dir / "vocab.json").read_text(encoding="utf-8"))
     assert vocab[:2] == ["<pad>", "<unk>"] and len(vocab) == config["model"]["vocab_size"]
     assert "최고" in vocab and "지루" in vocab
