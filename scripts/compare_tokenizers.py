@@ -30,19 +30,27 @@ BACKENDS = {  # label -> (backend, options)
 }
 
 
-def main(argv=None) -> None:
-    from sentiment import bench, data
-    from sentiment.experiments import append_result, train_variant
-
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("backends", nargs="*", default=list(BACKENDS), choices=list(BACKENDS),
-                        help=f"from: {', '.join(BACKENDS)}")
+    # checked below, not with `choices`: argparse (3.11) rejects an empty `nargs="*"` list against choices
+    parser.add_argument("backends", nargs="*", help=f"from: {', '.join(BACKENDS)} (default: all)")
     parser.add_argument("--epochs", type=int, help="maximum epochs per backend (default: the training default)")
     parser.add_argument("--data-dir", help="NSMC folder (default: $NSMC_DIR, else data/nsmc)")
     parser.add_argument("--work-dir", default="runs/tokenizers", help="where each backend's run directory goes")
     parser.add_argument("--out", default=f"benchmarks/tokenizers-{date.today().isoformat()}.json")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.backends if name not in BACKENDS]
+    if unknown:
+        parser.error(f"unknown backend {', '.join(unknown)} (choose from {', '.join(BACKENDS)})")
+    args.backends = args.backends or list(BACKENDS)
+    return args
 
+
+def main(argv=None) -> None:
+    from sentiment import bench, data
+    from sentiment.experiments import append_result, train_variant
+
+    args = parse_args(argv)
     test = data.load_split(data.TEST_FILE, args.data_dir)
     for label in args.backends:
         name, options = BACKENDS[label]

@@ -40,3 +40,14 @@ def test_build_configs_splits_settings_and_rejects_unknown_keys():
     assert (train.epochs, model.hidden_size) == (3, 32)
     with pytest.raises(ValueError, match="unknown settings"):
         build_configs({"hiden_size": 32})
+
+
+def test_compare_tokenizers_with_no_backend_named_compares_all():
+    # Bug: a list default with `choices` made argparse reject the documented plain invocation.
+    from script_helpers import load_script
+
+    module = load_script("compare_tokenizers")
+    assert module.parse_args([]).backends == list(module.BACKENDS)
+    assert module.parse_args(["char", "mecab"]).backends == ["char", "mecab"]
+    with pytest.raises(SystemExit):
+        module.parse_args(["nosuch"])
