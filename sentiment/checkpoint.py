@@ -143,6 +143,9 @@ def load(path: str | os.PathLike) -> SavedModel:
         path = path / "model"  # a training run directory: its best model
     if not path.is_dir():
         raise ModelError(f"no model directory at {path}: train one first with `python scripts/train.py`")
+    if not any((path / name).exists() for name in (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE)):
+        # e.g. the run directory of a training run that stopped before its first epoch ended
+        raise ModelError(f"no trained model in {path}: train one first with `python scripts/train.py`")
     config = _read_config(path)
     model_config = _check_config(path / CONFIG_FILE, config)
     weights = _read_weights(path)

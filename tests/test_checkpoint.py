@@ -147,6 +147,18 @@ def test_missing_model_dir_is_exit_2(tmp_path, capsys):
     assert code == 2 and "train" in err and err.count("\n") == 1
 
 
+def test_run_dir_without_a_model_says_train_first(tmp_path, capsys):
+    # What a training run that stopped before its first epoch ended (e.g. a failed download) leaves.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "train.lock").write_text("", encoding="utf-8")
+    with pytest.raises(ModelError, match="no trained model"):
+        checkpoint.load(run_dir)
+    for script, argv in [("predict", ["--model", str(run_dir), "영화 최고"]), ("evaluate", ["--model", str(run_dir)])]:
+        code, _, err = run_script(script, argv, capsys)
+        assert code == 2 and "scripts/train.py" in err and err.count("\n") == 1, err
+
+
 def test_newer_format_says_upgrade(model_copy):
     _newer_format(model_copy)
     with pytest.raises(ModelError, match="upgrade"):
