@@ -45,6 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="numpy starts fast and never imports torch; torch gives the same numbers")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="reviews per model call")
+    parser.add_argument("--workers", type=positive_int, default=2,
+                        help="tokenizer processes for 2,000 reviews or more (fewer never start any)")
     return parser.parse_args(argv)
 
 
@@ -102,7 +104,7 @@ def main(argv=None) -> None:
             raise ModelError(f"no trained model at {args.model}: run `python scripts/train.py` first") from e
         raise
     texts = [x for x in inputs if isinstance(x, str)]
-    results = iter(predictor.predict(texts))
+    results = iter(predictor.predict(texts, workers=args.workers))
     failed = 0
     for item in inputs:
         if isinstance(item, InputError):

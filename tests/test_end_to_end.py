@@ -49,6 +49,20 @@ def test_predict_script_json(repo_root, tiny_model_dir):
     assert 0.0 <= result["prob_positive"] <= 1.0
 
 
+def test_predict_script_file_with_two_workers_answers_as_one(repo_root, tiny_model_dir, tmp_path):
+    # 2,500 lines: enough for tokenize_many to spawn worker processes
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("".join(f"영화 최고 {i}\n시간 아깝다\n\n😡😡\nhello {i}\n" for i in range(500)), encoding="utf-8")
+    outputs = []
+    for workers in ("1", "2"):
+        proc = run_script(repo_root, "scripts/predict.py", "--file", str(reviews), "--model", str(tiny_model_dir),
+                          "--workers", workers)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert len(outputs[0].splitlines()) == 2500
+    assert outputs[0] == outputs[1]
+
+
 def test_predict_script_numpy_engine_never_imports_torch(repo_root, tiny_model_dir):
     code = (
         "import runpy, sys\n"
