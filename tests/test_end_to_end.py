@@ -52,7 +52,8 @@ def test_predict_script_json(repo_root, tiny_model_dir):
 def test_predict_script_file_with_two_workers_answers_as_one(repo_root, tiny_model_dir, tmp_path):
     # 2,500 lines: enough for tokenize_many to spawn worker processes
     reviews = tmp_path / "reviews.txt"
-    reviews.write_text("".join(f"영화 최고 {i}\n시간 아깝다\n\n😡😡\nhello {i}\n" for i in range(500)), encoding="utf-8")
+    lines = "".join(f"영화 최고 {i}\n시간 아깝다\n\n😡😡\nhello {i}\n" for i in range(500))
+    reviews.write_text(lines, encoding="utf-8")
     outputs = []
     for workers in ("1", "2"):
         proc = run_script(repo_root, "scripts/predict.py", "--file", str(reviews), "--model", str(tiny_model_dir),
