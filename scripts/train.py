@@ -45,6 +45,7 @@ HELP = {
     "num_layers": "number of stacked RNN layers",
     "bidirectional": "read reviews in both directions",
     "dropout": "dropout before the linear head (and between RNN layers)",
+    "embedding_dropout": "dropout on the embedded tokens (training only)",
     "nonlinearity": "tanh or relu",
 }
 SKIPPED = {"vocab_size", "num_classes", "pad_id", "tokenizer_options"}

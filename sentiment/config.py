@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 @dataclass
 class ModelConfig:
-    """Shape of the classifier: embedding -> nn.RNN -> final hidden state -> dropout -> linear."""
+    """Shape of the classifier: embedding -> (dropout) -> nn.RNN -> final hidden state -> dropout -> linear."""
 
     vocab_size: int = 0  # filled once the vocabulary exists
     embedding_dim: int = 128
@@ -15,6 +15,7 @@ class ModelConfig:
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.3
+    embedding_dropout: float = 0.0  # dropout on the embedded tokens, in training only
     nonlinearity: str = "tanh"
     num_classes: int = 2
     pad_id: int = 0

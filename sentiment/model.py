@@ -15,6 +15,8 @@ class RNNClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
+        # Identity when off, so a model without it draws no random numbers for it (same runs as before).
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout) if config.embedding_dropout else nn.Identity()
         self.rnn = nn.RNN(
             config.embedding_dim,
             config.hidden_size,
@@ -29,7 +31,7 @@ class RNNClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """ids (batch, time) right-padded with pad_id; lengths (batch,) >= 1. Returns logits (batch, 2)."""
-        embedded = self.embedding(ids)  # (batch, time, embedding_dim)
+        embedded = self.embedding_dropout(self.embedding(ids))  # (batch, time, embedding_dim)
         packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, h_n = self.rnn(packed)  # (num_layers * directions, batch, hidden), in the caller's order
         if self.config.bidirectional:

@@ -54,6 +54,19 @@ def test_model_score_does_not_depend_on_batch(bidirectional, num_layers):
     np.testing.assert_allclose(together[1], alone[0], rtol=0, atol=1e-6)
 
 
+def test_embedding_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    model = RNNClassifier(ModelConfig(vocab_size=30, embedding_dim=8, hidden_size=6, dropout=0.0,
+                                      embedding_dropout=0.5))
+    ids, lengths = pad_batch([np.arange(2, 12), np.arange(3, 8)])
+    ids, lengths = torch.from_numpy(ids), torch.from_numpy(lengths)
+    model.train()
+    assert not torch.equal(model(ids, lengths), model(ids, lengths))
+    model.eval()
+    assert torch.equal(model(ids, lengths), model(ids, lengths))
+    assert isinstance(make_model().embedding_dropout, torch.nn.Identity)  # off by default: no random draws
+
+
 def test_model_never_reads_past_the_length():
     model = make_model()
     ids = torch.tensor([[5, 6, 7, 0, 0, 0], [5, 6, 7, 9, 9, 9]])  # same review, different junk after it
