@@ -30,6 +30,7 @@ from sentiment.engine import predict_proba, train_epoch
 from sentiment.errors import ModelError, OutputError, SentimentError
 from sentiment.metrics import classification_metrics, format_metrics
 from sentiment.model import RNNClassifier
+from sentiment.numpy_rnn import NONLINEARITIES
 from sentiment.preprocess import make_tokenizer, tokenize_cached
 from sentiment.vocab import Vocab
 
@@ -75,7 +76,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=pr
     `overrides` (keys from RESUME_OVERRIDES, e.g. a larger `epochs`); `cfg` and `model_cfg` are ignored.
     """
     run_dir = Path(cfg.output_dir)
-    check_config(cfg)
+    check_config(cfg, None if resume else model_cfg)  # a resumed run's model was checked when it started
     preflight_output(run_dir)
     with exclusive_lock(run_dir), sigterm_as_interrupt():
         state, resume_dir = None, None
@@ -103,14 +104,20 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool = False, log=pr
         return report_test(run_dir, tokenizer, corpus, device, history, log)
 
 
-def check_config(cfg: TrainConfig) -> None:
+def check_config(cfg: TrainConfig, model_cfg: ModelConfig | None = None) -> None:
     """Reject settings that would only fail later, with a traceback, in the middle of training."""
-    problems = [f"--{name.replace('_', '-')} must be at least {low}"
-                for name, low in [("epochs", 1), ("batch_size", 1), ("max_len", 1), ("min_freq", 1),
-                                  ("patience", 1), ("workers", 1)]
-                if getattr(cfg, name) < low]
+    at_least_one = [(cfg, name) for name in ("epochs", "batch_size", "max_len", "min_freq", "patience", "workers")]
+    if model_cfg is not None:
+        at_least_one += [(model_cfg, name) for name in ("embedding_dim", "hidden_size", "num_layers")]
+    problems = [f"--{name.replace('_', '-')} must be at least 1" for config, name in at_least_one
+                if getattr(config, name) < 1]
     if not 0 < cfg.val_fraction < 1:
         problems.append("--val-fraction must be between 0 and 1")
+    if model_cfg is not None:
+        problems += [f"--{name.replace('_', '-')} must be at least 0 and below 1"
+                     for name in ("dropout", "embedding_dropout") if not 0 <= getattr(model_cfg, name) < 1]
+        if model_cfg.nonlinearity not in NONLINEARITIES:
+            problems.append(f"--nonlinearity must be one of {', '.join(NONLINEARITIES)}")
     if problems:
         raise SentimentError("; ".join(problems))
 

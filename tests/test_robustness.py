@@ -378,8 +378,12 @@ def test_full_disk_is_exit_5_before_reading_data(tmp_path, monkeypatch, capsys):
     assert_one_line_error(err, "10 MiB free")
 
 
-def test_train_rejects_impossible_settings_before_reading_data(tmp_path, capsys):
-    argv = ["--data-dir", str(tmp_path / "no-data"), "--output-dir", str(tmp_path / "run"), "--batch-size", "0"]
+@pytest.mark.parametrize("flag, value", [
+    ("--batch-size", "0"), ("--dropout", "1.5"), ("--embedding-dropout", "-0.1"), ("--hidden-size", "0"),
+    ("--embedding-dim", "0"), ("--num-layers", "0"), ("--nonlinearity", "sigmoid"),
+])
+def test_train_rejects_impossible_settings_before_reading_data(tmp_path, capsys, flag, value):
+    argv = ["--data-dir", str(tmp_path / "no-data"), "--output-dir", str(tmp_path / "run"), flag, value]
     code, _, err = run_script("train", argv, capsys)
     assert code == 1
-    assert_one_line_error(err, "--batch-size")
+    assert_one_line_error(err, flag)
