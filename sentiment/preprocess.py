@@ -10,6 +10,7 @@ Backends: `mecab` (python-mecab-ko, no JVM), `okt` (konlpy, JVM), `kiwi` (kiwipi
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -102,10 +103,20 @@ class MecabTokenizer(Tokenizer):
     def __init__(self, **options):
         super().__init__(**options)
         mecab = _import("mecab", self)
-        self._tagger = mecab.MeCab()
+        self._mecab = mecab.MeCab()
+        # MeCab.morphs() builds a Morpheme, parsing its feature CSV, for every token only to keep its
+        # surface; reading the surfaces off the lattice gives the same tokens twice as fast. Where a
+        # version of python-mecab-ko lacks these internals, morphs() it is.
+        self._create_lattice = getattr(importlib.import_module("mecab.utils"), "create_lattice", None)
+        self._tagger = getattr(self._mecab, "_tagger", None)
 
     def _tokens(self, text: str) -> list[str]:
-        return self._tagger.morphs(text)
+        if self._create_lattice is None or self._tagger is None:
+            return self._mecab.morphs(text)
+        lattice = self._create_lattice(text)
+        if not self._tagger.parse(lattice):
+            return self._mecab.morphs(text)  # raises MeCabError with MeCab's own message
+        return [node.surface for _, node in lattice]
 
 
 class OktTokenizer(Tokenizer):
@@ -233,8 +244,6 @@ def make_tokenizer(name: str, options: dict | None = None, model_dir: str | os.P
 
 
 def _import(module: str, backend: Tokenizer):
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError:

@@ -9,6 +9,7 @@ import unicodedata
 
 import pytest
 
+from sentiment.data import read_reviews
 from sentiment.preprocess import (
     MAX_CHARS,
     CharTokenizer,
@@ -72,6 +73,19 @@ def test_normalize_bounds_length():
 def test_mecab_tokens(mecab):
     assert mecab.tokenize(SENTENCE) == ["이", "영화", "정말", "최고", "예요", "ㅋㅋㅋ"]
     assert mecab.tokenize('"명작"이라더니 별로') == ['"', "명작", '"', "이", "라더니", "별로"]
+
+
+def test_mecab_tokens_are_exactly_morphs(mecab, tiny_data_dir):
+    # The tokenizer reads surfaces off MeCab's lattice (faster); they must be what MeCab.morphs() gives.
+    import mecab as mecab_ko
+
+    tagger = mecab_ko.MeCab()
+    texts = read_reviews(tiny_data_dir / "ratings_train.txt").texts + [
+        SENTENCE, "최고에요😡😡", "hello world 123", "ㅋㅋㅋ ㅠㅠ 진짜...", "마블 영화 3편은 2시간 40분!!",
+        "띄어쓰기없이쭉쓴리뷰인데재밌었음", "x" * 500, "영화" * 300,
+    ]
+    normalized = [t for t in (normalize(x) for x in texts) if t]
+    assert [mecab.tokenize(t) for t in normalized] == [tagger.morphs(t) for t in normalized]
 
 
 def test_char_tokens_mark_word_starts(char):
