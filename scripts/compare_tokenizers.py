@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     from sentiment import bench, data
-    from sentiment.experiments import append_result, train_variant
+    from sentiment.experiments import record_result, train_variant
 
     args = parse_args(argv)
     test = data.load_split(data.TEST_FILE, args.data_dir)
@@ -66,7 +66,7 @@ def main(argv=None) -> None:
             speed={f"{w}_workers": bench.tokenizer_speed(spec, test.texts, w, model_dir) for w in (1, 2)},
             cold_start=bench.tokenizer_cold_start(spec, model_dir), tokenizer=name, options=options,
         )
-        append_result(Path(args.out), result)
+        record_result(Path(args.out), result)
     print(bench.write_tokenizer_table(Path(args.out)))
 
 

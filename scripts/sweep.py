@@ -4,8 +4,8 @@
 
 Each variant is NAME:KEY=VALUE,KEY=VALUE over TrainConfig and ModelConfig fields. Choices are made
 on validation accuracy only; the test accuracy is recorded for the report, never used to choose.
-Results are appended to benchmarks/sweep-<date>.json run by run, so an interrupted sweep keeps
-what it finished.
+Results are written to benchmarks/sweep-<date>.json run by run, so an interrupted sweep keeps
+what it finished; a variant run again replaces its earlier row.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 
 def main(argv=None) -> None:
-    from sentiment.experiments import append_result, train_variant
+    from sentiment.experiments import record_result, train_variant
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variants", nargs="+", help="NAME:KEY=VALUE,... (nothing after the colon: the defaults)")
@@ -53,7 +53,7 @@ def main(argv=None) -> None:
         print(f"=== {name}: {settings}", flush=True)
         result = train_variant(name, {**base, **settings}, log=lambda *a: print(*a, flush=True))
         result["settings"] = settings
-        append_result(Path(args.out), result)
+        record_result(Path(args.out), result)
         print(f"=== {name}: validation {result['validation_accuracy']:.4f} (epoch {result['best_epoch']}), "
               f"{result['seconds_per_epoch']:.0f}s/epoch", flush=True)
 

@@ -50,8 +50,16 @@ def train_variant(name: str, settings: dict, log=print) -> dict:
     }
 
 
-def append_result(path: Path, result: dict) -> None:
-    """Add one result to a JSON list on disk, so an interrupted comparison keeps what it finished."""
+def record_result(path: Path, result: dict) -> None:
+    """Add one result to a JSON list on disk, so an interrupted comparison keeps what it finished.
+
+    A result whose name is already there replaces that row, in its place: a variant measured again
+    (after a fix, say) is not listed twice.
+    """
     results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    results.append(result)
+    names = [r.get("name") for r in results]
+    if result.get("name") in names:
+        results[names.index(result["name"])] = result
+    else:
+        results.append(result)
     write_text_atomically(path, json.dumps(results, ensure_ascii=False, indent=2))

@@ -1,4 +1,4 @@
-"""The results file of a sweep or tokenizer comparison: results are appended, and a failed write loses none."""
+"""The results file of a sweep or tokenizer comparison: results are recorded by name, and a failed write loses none."""
 
 from __future__ import annotations
 
@@ -7,20 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.experiments import append_result, build_configs
+from sentiment.experiments import build_configs, record_result
 
 
-def test_append_result_keeps_earlier_results(tmp_path):
+def test_record_result_keeps_earlier_results(tmp_path):
     path = tmp_path / "out" / "results.json"
-    append_result(path, {"name": "a"})
-    append_result(path, {"name": "b", "note": "한국어"})
+    record_result(path, {"name": "a"})
+    record_result(path, {"name": "b", "note": "한국어"})
     assert json.loads(path.read_text(encoding="utf-8")) == [{"name": "a"}, {"name": "b", "note": "한국어"}]
 
 
-def test_append_result_that_fails_half_way_keeps_earlier_results(tmp_path, monkeypatch):
+def test_record_result_measured_again_replaces_its_row_in_place(tmp_path):
+    path = tmp_path / "results.json"
+    for result in ({"name": "a", "x": 1}, {"name": "b"}, {"name": "a", "x": 2}):
+        record_result(path, result)
+    assert json.loads(path.read_text(encoding="utf-8")) == [{"name": "a", "x": 2}, {"name": "b"}]
+
+
+def test_record_result_that_fails_half_way_keeps_earlier_results(tmp_path, monkeypatch):
     # Bug: the results file was rewritten in place, so a full disk (or a kill) mid-write lost every result.
     path = tmp_path / "results.json"
-    append_result(path, {"name": "a"})
+    record_result(path, {"name": "a"})
     write_text = Path.write_text
 
     def disk_full(self, text, *args, **kwargs):
@@ -29,7 +36,7 @@ def test_append_result_that_fails_half_way_keeps_earlier_results(tmp_path, monke
 
     monkeypatch.setattr(Path, "write_text", disk_full)
     with pytest.raises(OSError):
-        append_result(path, {"name": "b"})
+        record_result(path, {"name": "b"})
     monkeypatch.undo()
     assert json.loads(path.read_text(encoding="utf-8")) == [{"name": "a"}]
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left behind
