@@ -15,7 +15,7 @@ class RNNClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
-        # Identity when off, so a model without it draws no random numbers for it (same runs as before).
+        # Identity when off: no random numbers drawn for it, so such runs reproduce exactly.
         self.embedding_dropout = nn.Dropout(config.embedding_dropout) if config.embedding_dropout else nn.Identity()
         self.rnn = nn.RNN(
             config.embedding_dim,

@@ -64,7 +64,15 @@ def test_embedding_dropout_acts_in_training_only():
     assert not torch.equal(model(ids, lengths), model(ids, lengths))
     model.eval()
     assert torch.equal(model(ids, lengths), model(ids, lengths))
-    assert isinstance(make_model().embedding_dropout, torch.nn.Identity)  # off by default: no random draws
+    off = RNNClassifier(ModelConfig(vocab_size=30, embedding_dim=8, hidden_size=6, embedding_dropout=0.0))
+    assert isinstance(off.embedding_dropout, torch.nn.Identity)  # off: no random numbers drawn for it
+
+
+def test_config_saved_before_embedding_dropout_existed_means_none():
+    saved = ModelConfig(embedding_dropout=0.0).to_dict()
+    del saved["embedding_dropout"]
+    assert ModelConfig.from_dict(saved).embedding_dropout == 0.0
+    assert ModelConfig.from_dict(ModelConfig().to_dict()).embedding_dropout == ModelConfig().embedding_dropout == 0.3
 
 
 def test_model_never_reads_past_the_length():
