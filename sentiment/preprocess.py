@@ -109,10 +109,10 @@ class MecabTokenizer(Tokenizer):
         # version of python-mecab-ko lacks these internals, morphs() it is.
         self._create_lattice = getattr(importlib.import_module("mecab.utils"), "create_lattice", None)
         self._tagger = getattr(self._mecab, "_tagger", None)
+        if self._create_lattice is None or self._tagger is None:
+            self._tokens = self._mecab.morphs
 
     def _tokens(self, text: str) -> list[str]:
-        if self._create_lattice is None or self._tagger is None:
-            return self._mecab.morphs(text)
         lattice = self._create_lattice(text)
         if not self._tagger.parse(lattice):
             return self._mecab.morphs(text)  # raises MeCabError with MeCab's own message
